@@ -1,0 +1,3 @@
+from docrelay.cli.main import app
+
+app()
