@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from docrelay.config import Settings
@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 DELIVERIES_CREATED = "docrelay.deliveries_created"
 """Key in ``Session.info`` set by the outbox when a transaction wrote deliveries."""
+
+NOTIFY_CHANNEL = "docrelay_deliveries"
+"""PostgreSQL channel notified by every transaction that wrote deliveries."""
 
 
 class DeliverySignal:
@@ -85,6 +88,16 @@ class Runtime:
         def _after_commit(session: Session) -> None:
             if session.info.pop(DELIVERIES_CREATED, False):
                 signal.fire()
+
+        if self.database.dialect == "postgresql" and self.settings.notify_enabled:
+            # Workers in other processes LISTEN on this channel (docrelay.delivery.listener).
+            # PostgreSQL sends the notification only if the transaction commits.
+            @event.listens_for(self.database._sessions, "before_commit")
+            def _notify(session: Session) -> None:
+                if session.info.get(DELIVERIES_CREATED):
+                    session.execute(
+                        text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
+                    )
 
         @event.listens_for(self.database._sessions, "after_rollback")
         def _after_rollback(session: Session) -> None:

@@ -17,6 +17,7 @@ from docrelay.web.routes import (
     designs,
     documents,
     health,
+    observability,
     settings,
     signing,
     templates,
@@ -59,9 +60,11 @@ def create_app(runtime: Runtime, *, run_background: bool | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.runs_worker = run_background
     install_problem_handlers(app)
     for module in (settings, templates, documents, designs, workflow, deliveries):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(signing.router)
     app.include_router(health.router)
+    app.include_router(observability.router)
     return app
