@@ -404,12 +404,12 @@ def _see_status(
     )
 
 
-def _links(payload: Any) -> list[str]:
-    items = payload["items"] if isinstance(payload, dict) and "items" in payload else payload
-    if isinstance(items, dict):
-        items = items.get("signatories", [])
-    ordered = sorted(items, key=lambda item: item.get("position", item.get("signatory", 0)))
-    return [item["url"] for item in ordered]
+def _links(payload: dict[str, Any]) -> list[str]:
+    """Return the signing links in signatory order; both signers must have one."""
+    links = sorted(payload["links"], key=lambda item: item["signatory"])
+    if len(links) != len(SIGNERS):
+        raise DemoFailure(f"expected {len(SIGNERS)} signing links, DocRelay returned {len(links)}")
+    return [item["url"] for item in links]
 
 
 def _sign(base_url: str, link: str) -> None:
@@ -475,21 +475,20 @@ def _verify_file(
 
 def _all_delivered(api: DocRelayClient, document_id: str) -> bool:
     payload = api.call("GET", f"/api/v1/documents/{document_id}/deliveries")
-    items = payload["items"] if isinstance(payload, dict) else payload
+    items = payload["items"]
     return bool(items) and all(item["state"] in ("delivered", "superseded") for item in items)
 
 
 def _latencies(api: DocRelayClient, document_id: str) -> list[tuple[str, float]]:
     import datetime as dt
 
-    payload = api.call("GET", f"/api/v1/documents/{document_id}/deliveries")
-    items = payload["items"] if isinstance(payload, dict) else payload
+    items = api.call("GET", f"/api/v1/documents/{document_id}/deliveries")["items"]
     latencies = []
     for item in items:
         if item.get("delivered_at") and item.get("created_at"):
             created = dt.datetime.fromisoformat(item["created_at"])
             delivered = dt.datetime.fromisoformat(item["delivered_at"])
-            latencies.append((item["event_type"], (delivered - created).total_seconds() * 1000))
+            latencies.append((item["event"], (delivered - created).total_seconds() * 1000))
     return latencies
 
 
