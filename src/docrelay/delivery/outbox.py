@@ -32,14 +32,25 @@ def assignment_matches(assignment: dict[str, Any], event: Event) -> bool:
     if step is not None and event.data.get("step") != step:
         return False
     days = assignment.get("pre_expiration_days")
-    return not (event.type == "document.pre_expiration_warning" and days is not None and event.data.get("days_before") != days)
+    return not (
+        event.type == "document.pre_expiration_warning"
+        and days is not None
+        and event.data.get("days_before") != days
+    )
 
 
 def enqueue_for_event(session: Session, document: Document, event: Event) -> list[Delivery]:
     """Insert one delivery per workflow assignment that matches ``event``.
 
-    Nothing is enqueued while the account's tracking feature is off.
+    Nothing is enqueued while the account's tracking feature is off. A new
+    status-only delivery supersedes the waiting status-only deliveries of its
+    (document, design) pair, because the receiver only needs the latest
+    status. A delivery whose destination is paused for a rejected credential
+    starts paused, so it does not spend a login attempt on a known-bad
+    credential.
     """
+    from docrelay.delivery import repository
+
     account = session.get(Account, document.account_id)
     if account is None or not account.tracking_enabled:
         return []
@@ -53,6 +64,8 @@ def enqueue_for_event(session: Session, document: Document, event: Event) -> lis
             continue
         if design.allowed_events and event.type not in design.allowed_events:
             continue
+        key = destination_key(design)
+        paused = repository.is_destination_paused(session, document.account_id, key)
         delivery = Delivery(
             id=new_id(),
             account_id=document.account_id,
@@ -62,14 +75,17 @@ def enqueue_for_event(session: Session, document: Document, event: Event) -> lis
             event_type=event.type,
             sequence=event.sequence,
             kind=design.kind,
-            destination_key=destination_key(design),
+            destination_key=key,
             status_only=design.kind == "salesforce_status",
-            state=DeliveryState.PENDING.value,
+            state=(DeliveryState.PAUSED if paused else DeliveryState.PENDING).value,
+            pause_reason=repository.PAUSE_CREDENTIAL if paused else None,
             attempts=0,
             available_at=now,
             created_at=now,
             updated_at=now,
         )
+        if delivery.status_only:
+            repository.supersede_earlier(session, delivery, now)
         session.add(delivery)
         created.append(delivery)
     if created:
