@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 from rich.console import Console
@@ -339,7 +339,7 @@ def _run_flow(
 
 
 def _create_lead(emulator: SalesforceEmulator) -> str:
-    from simple_salesforce import Salesforce
+    from simple_salesforce import Salesforce, SFType
 
     from docrelay.salesforce.routing import make_session
 
@@ -350,9 +350,9 @@ def _create_lead(emulator: SalesforceEmulator) -> str:
         security_token=org.security_token,
         session=make_session(emulator.base_url),
     )
-    created = client.Lead.create(
-        {"FirstName": "Alex", "LastName": "Morgan", "Company": "Acme Corp"}
-    )
+    # Attribute access on the client returns a union of API wrappers; Lead is a plain sObject type.
+    leads = cast(SFType, client.Lead)
+    created = leads.create({"FirstName": "Alex", "LastName": "Morgan", "Company": "Acme Corp"})
     return str(created["id"])
 
 
