@@ -31,7 +31,7 @@ def _add_signatory(org: Org, document_id: str, name: str, status: str) -> None:
         )
 
 
-def test_listing_shows_the_record_documents_with_signatories_and_links(org: Org, user) -> None:
+def test_listing_shows_documents_and_links(org: Org, user) -> None:
     runtime = org.runtime
     document = create_document(
         runtime, org.account_id, status_workflow(runtime, org.account_id), crm=("Lead", org.lead_id)
@@ -58,7 +58,7 @@ def test_listing_shows_the_record_documents_with_signatories_and_links(org: Org,
     assert org.call_kinds() == []
 
 
-def test_listing_rejects_a_malformed_record_id(org: Org, user) -> None:
+def test_listing_rejects_malformed_record_id(org: Org, user) -> None:
     for bad in ("00Q5D0000000ZZZAAA", "short", "00Q5D0000000ZZ'"):
         response = user.client.get(f"/api/v1/salesforce/records/{bad}/documents")
         assert response.status_code == 422, bad
@@ -68,14 +68,14 @@ def test_listing_rejects_a_malformed_record_id(org: Org, user) -> None:
     assert org.call_kinds() == []
 
 
-def test_other_accounts_do_not_see_the_documents(org: Org, other_user) -> None:
+def test_listing_hides_other_accounts_documents(org: Org, other_user) -> None:
     create_documents(org.runtime, org.account_id, 2, record_id=org.lead_id)
     response = other_user.client.get(f"/api/v1/salesforce/records/{org.lead_id}/documents")
     assert response.status_code == 200
     assert response.json()["items"] == []
 
 
-def test_refresh_repushes_every_status_one_call_per_200(org: Org, user, salesforce_client) -> None:
+def test_refresh_one_call_per_200(org: Org, user, salesforce_client) -> None:
     runtime = org.runtime
     documents = create_documents(runtime, org.account_id, 250, record_id=org.lead_id)
     drain(runtime, 30)
@@ -97,7 +97,7 @@ def test_refresh_repushes_every_status_one_call_per_200(org: Org, user, salesfor
     assert [org.record_of(document)["Status__c"] for document in edited] == ["DCR"] * 3
 
 
-def test_refresh_skips_a_document_whose_confirmed_status_is_newer(org: Org, user) -> None:
+def test_refresh_skips_newer_confirmed_status(org: Org, user) -> None:
     runtime = org.runtime
     newer, current = create_documents(runtime, org.account_id, 2, record_id=org.lead_id)
     drain(runtime, 15)
@@ -121,3 +121,10 @@ def test_refresh_needs_a_credential(org: Org, user) -> None:
     response = user.client.post(f"/api/v1/salesforce/records/{org.lead_id}/refresh")
     assert response.status_code == 409
     assert "salesforce-credential" in response.json()["detail"]
+
+
+def test_refresh_without_documents_calls_nothing(org: Org, user) -> None:
+    response = user.client.post(f"/api/v1/salesforce/records/{org.lead_id}/refresh")
+    assert response.status_code == 200
+    assert (response.json()["sent"], response.json()["api_calls"]) == (0, 0)
+    assert org.call_kinds() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -45,7 +46,7 @@ def _document_with_failed_completion(org: Org) -> str:
     return document
 
 
-def test_reconciler_repairs_a_permanently_failed_final_status(org: Org) -> None:
+def test_reconciler_repairs_failed_final_status(org: Org) -> None:
     document = _document_with_failed_completion(org)
     in_sync = create_document(
         org.runtime,
@@ -77,7 +78,7 @@ def test_reconciler_repairs_a_permanently_failed_final_status(org: Org) -> None:
     assert org.call_kinds() == []
 
 
-def test_reconciler_never_sends_a_status_older_than_the_confirmed_one(org: Org) -> None:
+def test_reconciler_skips_older_status(org: Org) -> None:
     runtime = org.runtime
     document = _document_with_failed_completion(org)
     account = _account(org)
@@ -98,7 +99,7 @@ def test_reconciler_never_sends_a_status_older_than_the_confirmed_one(org: Org) 
     assert _confirmed(org, document) == 7
 
 
-def test_reconciler_leaves_documents_the_engine_still_owns(org: Org) -> None:
+def test_reconciler_ignores_engine_owned_documents(org: Org) -> None:
     runtime = org.runtime
     document = create_document(
         runtime, org.account_id, status_workflow(runtime, org.account_id), crm=("Lead", org.lead_id)
@@ -111,7 +112,7 @@ def test_reconciler_leaves_documents_the_engine_still_owns(org: Org) -> None:
     assert _confirmed(org, unlinked) == 1
 
 
-def test_one_worker_at_a_time_holds_the_reconcile_lease(org: Org) -> None:
+def test_reconcile_lease_single_holder(org: Org) -> None:
     document = _document_with_failed_completion(org)
     ttl = dt.timedelta(minutes=5)
     first = reconcile.reconcile_leased(org.runtime, "worker-a", ttl)
@@ -120,7 +121,7 @@ def test_one_worker_at_a_time_holds_the_reconcile_lease(org: Org) -> None:
     assert org.record_of(document)["Status__c"] == "DCO"
 
 
-def test_reconcile_command_shows_what_it_did(org: Org) -> None:
+def test_reconcile_command_prints_summary(org: Org) -> None:
     document = _document_with_failed_completion(org)
     settings = org.runtime.settings
     environment = {
@@ -154,3 +155,22 @@ def _account(org: Org) -> Account:
         account = session.get(Account, org.account_id)
         assert account is not None
         return account
+
+
+def test_reconcile_loop_runs_each_interval(org: Org) -> None:
+    document = _document_with_failed_completion(org)
+    org.runtime.settings.reconcile_interval = 0.1
+
+    async def run_until_repaired() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.create_task(reconcile.run_reconcile_loop(org.runtime, stop))
+        try:
+            async with asyncio.timeout(10):
+                while await asyncio.to_thread(_confirmed, org, document) < 3:
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await loop
+
+    asyncio.run(run_until_repaired())
+    assert org.record_of(document)["Status__c"] == "DCO"

@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 200
 """Records per sObject Collections request, Salesforce's limit."""
 
+LINGER_SECONDS = 0.05
+LINGER_STEP = 0.005
+
 _Queued = tuple[DeliveryJob, "asyncio.Future[AttemptOutcome]"]
 
 
@@ -57,6 +60,7 @@ class StatusBatcher:
         # Deliveries started in the same loop pass reach submit() before this runs on.
         await asyncio.sleep(0)
         loop = asyncio.get_running_loop()
+        await self._linger(key)
         while self._queues.get(key):
             queue = self._queues[key]
             batch, self._queues[key] = queue[:MAX_BATCH], queue[MAX_BATCH:]
@@ -80,6 +84,24 @@ class StatusBatcher:
                 if not future.done():
                     future.set_result(outcome)
         self._queues.pop(key, None)
+
+    async def _linger(self, key: tuple[str, int]) -> None:
+        """Give a building backlog a moment to fill the request before the first one goes out.
+
+        A lone update goes at once. When two or more are due together, the
+        worker may still be starting the rest of a claimed batch; the request
+        waits while the queue keeps growing, at most ``LINGER_SECONDS``, so
+        stragglers of one claim do not cost a second API call.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER_SECONDS
+        size = len(self._queues.get(key, ()))
+        while 1 < size < MAX_BATCH and loop.time() < deadline:
+            await asyncio.sleep(LINGER_STEP)
+            grown = len(self._queues.get(key, ()))
+            if grown == size:
+                return
+            size = grown
 
 
 def write_batch(

@@ -4,7 +4,7 @@ Every Salesforce response carries ``Sforce-Limit-Info: api-usage=used/allocation
 for the org's rolling 24 hours. The connection stores the last values in
 ``salesforce_usage``. Above ``account.salesforce_budget_pause_percent`` (90 by
 default) the work that can wait, the reconciler and bulk resends, stops for
-that org and an alert tells the admin why. Status deliveries keep going: they
+that org, and an alert shows the admin why. Status deliveries keep going: they
 are what users look at, and Salesforce refuses them itself with
 ``REQUEST_LIMIT_EXCEEDED`` when the allocation is used up, which the engine
 retries later.

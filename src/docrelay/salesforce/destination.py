@@ -44,6 +44,7 @@ from docrelay.salesforce.client import SHARED_CACHE, ConnectionCache, Salesforce
 from docrelay.salesforce.credential import load_credential
 from docrelay.salesforce.errors import SalesforceApiError, classify
 from docrelay.salesforce.ids import is_valid_id
+from docrelay.salesforce.push import LOCK_STRIPES, RECORD_LOCKS
 from docrelay.salesforce.writer import (
     API_NAME,
     LOCATIONS,
@@ -61,7 +62,7 @@ from docrelay.salesforce.writer import (
 logger = logging.getLogger(__name__)
 
 WITH_DOCUMENT = "salesforce_status_with_document"
-_LOCK_STRIPES = 64
+_LOCK_STRIPES = LOCK_STRIPES
 
 
 class SalesforceDestination:
@@ -74,7 +75,8 @@ class SalesforceDestination:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.settings.salesforce_max_in_flight, thread_name_prefix="docrelay-salesforce"
         )
-        self._record_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        # Shared with the reconciler and the pull refresh of this process.
+        self._record_locks = RECORD_LOCKS
         self._batcher = StatusBatcher(self)
 
     async def send(self, job: DeliveryJob) -> AttemptOutcome:

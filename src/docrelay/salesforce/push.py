@@ -52,7 +52,7 @@ def record_locks_for(document_ids: Iterable[str]) -> list[threading.Lock]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LinkedDocument:
-    """What a status push needs of one document linked to a Salesforce record."""
+    """The facts a status push needs of one document linked to a Salesforce record."""
 
     id: str
     name: str
@@ -66,13 +66,13 @@ class LinkedDocument:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PushResult:
-    """What happened to one document's status push."""
+    """The outcome of one document's status push."""
 
     document_id: str
     status: str
     sequence: int
     outcome: str
-    """``written``, ``skipped`` (Salesforce already holds a newer status) or ``failed``."""
+    """``written``, ``skipped`` (Salesforce already has a newer status) or ``failed``."""
     error_class: str | None = None
     message: str | None = None
 
@@ -163,8 +163,8 @@ def push_statuses(
 ) -> list[PushResult]:
     """Upsert the current status of ``documents`` in chunks of 200 and return one result each.
 
-    ``on_chunk`` sees each chunk's results; returning False stops before the
-    next chunk (the budget check uses it). A request that fails as a whole
+    ``on_chunk`` receives each chunk's results. When it returns False, no
+    further chunk is sent (the budget check uses this). A request that fails as a whole
     (network, credential, limit) raises after the chunks already written.
     """
     mapping = RecordMapping.from_account(account.salesforce_mapping or {})
@@ -247,7 +247,9 @@ def _result(document: LinkedDocument, entry: dict[str, Any] | None) -> PushResul
         )
 
     if entry is None:
-        return result("skipped", message="Salesforce already holds a newer status of this document")
+        return result(
+            "skipped", message="Skipped: Salesforce already has a newer status of this document"
+        )
     if entry.get("success") is True:
         return result("written")
     errors = entry.get("errors") or [{}]

@@ -80,7 +80,7 @@ class AccountRun:
 
 @dataclasses.dataclass
 class ReconcileReport:
-    """What one reconciler run did, per account."""
+    """The result of one reconciler run, per account."""
 
     accounts: list[AccountRun] = dataclasses.field(default_factory=list)
 
