@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from simple_salesforce import Salesforce
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from docrelay import clock
 from docrelay.accounts.service import create_account, create_api_key
 from docrelay.config import Settings, load_settings
+from docrelay.emulators.salesforce import SalesforceEmulator
+from docrelay.emulators.salesforce.client import connect as connect_salesforce
 from docrelay.runtime import Runtime
 from docrelay.storage import migrate
 from docrelay.storage.db import Database
@@ -158,3 +161,16 @@ def sample_pdf_dir() -> Path:
             f"sample PDFs not found at {SAMPLES_DIR}: the shared folder must sit beside the repository"
         )
     return SAMPLES_DIR
+
+
+@pytest.fixture
+def salesforce_emulator() -> Iterator[SalesforceEmulator]:
+    """A Salesforce emulator on a free loopback port, stopped after the test."""
+    with SalesforceEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def salesforce_client(salesforce_emulator: SalesforceEmulator) -> Salesforce:
+    """A simple-salesforce client logged in to ``salesforce_emulator`` (SOAP login with token)."""
+    return connect_salesforce(salesforce_emulator)

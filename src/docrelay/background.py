@@ -2,8 +2,9 @@
 
 Two loops share one event loop: the delivery worker, and a scheduler that
 runs the expiry pass (expired documents, pre-expiration warnings) every
-``settings.scheduler_interval`` seconds. With several processes, a periodic
-lease lets one of them at a time run the pass. On PostgreSQL a LISTEN
+``settings.scheduler_interval`` seconds. The Salesforce reconciler runs every
+``settings.reconcile_interval`` seconds beside them. With several processes, a
+periodic lease lets one of them at a time run each pass. On PostgreSQL a LISTEN
 connection wakes the worker when another process commits deliveries.
 """
 
@@ -20,8 +21,10 @@ import uuid
 from collections.abc import Callable
 
 from docrelay.delivery.listener import start_listener
+from docrelay.delivery.operations import run_operations
 from docrelay.delivery.worker import Worker
 from docrelay.runtime import Runtime
+from docrelay.salesforce.reconcile import run_reconcile_loop
 from docrelay.storage import leases
 
 logger = logging.getLogger(__name__)
@@ -34,7 +37,12 @@ async def run_background(runtime: Runtime, stop: asyncio.Event) -> None:
     worker = Worker(runtime)
     listener = start_listener(runtime)
     try:
-        await asyncio.gather(worker.run(stop), run_scheduler(runtime, stop))
+        await asyncio.gather(
+            worker.run(stop),
+            run_scheduler(runtime, stop),
+            run_reconcile_loop(runtime, stop),
+            run_operations(runtime, stop),
+        )
     finally:
         if listener is not None:
             listener.stop()

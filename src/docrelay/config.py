@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=Path("docrelay-data"),
         description="Directory for the SQLite database, blobs, the generated secret key and .eml alerts.",
     )
+    blob_dir: Path = Field(
+        default_factory=lambda data: Path(data.get("data_dir", "docrelay-data")) / "blobs",
+        description="Directory for stored PDFs and files (default DATA_DIR/blobs). Every API and worker process must see the same directory.",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default SQLite at DATA_DIR/docrelay.db. PostgreSQL: postgresql+psycopg://user:pass@host/db.",
@@ -107,6 +111,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between runs of the expiry and pre-expiration warning job.",
     )
+    reconcile_interval: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds between runs of the Salesforce reconciler, which re-pushes statuses Salesforce has not confirmed.",
+    )
 
     @field_validator("allowed_destination_networks")
     @classmethod
@@ -137,10 +146,6 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
-
-    @property
-    def blob_dir(self) -> Path:
-        return self.data_dir / "blobs"
 
 
 def _split(value: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Alert emails: who hears about a failed delivery, when, and what the email says.
+"""Alert emails: who is told about a failed delivery, when, and what the email contains.
 
 Two audiences:
 
@@ -63,11 +63,11 @@ def note_failure(
     failure: dict[str, Any],
     now: dt.datetime,
 ) -> bool:
-    """Queue an email notice for a failed attempt when the design's ``notify_on`` asks for it.
+    """Queue an email notice for a failed attempt when the design's ``notify_on`` requests it.
 
-    ``delivery`` holds the delivery's ``id``, ``design_id``, ``document_id``,
+    ``delivery`` contains the delivery's ``id``, ``design_id``, ``document_id``,
     ``event_type``, ``sequence``, ``destination_key`` and ``attempt_number``;
-    ``failure`` holds ``state`` (``retrying`` or ``failed``), ``error_class``,
+    ``failure`` contains ``state`` (``retrying`` or ``failed``), ``error_class``,
     ``error_message``, ``request_summary`` and ``next_attempt_at``. Returns
     whether a notice was written.
     """
@@ -162,7 +162,7 @@ def _notice_new_technical_alerts(session: Session, now: dt.datetime) -> None:
                     "opened_at": alert.opened_at.isoformat(),
                 },
                 created_at=now,
-                # An account without technical contacts has nobody to tell: mark it handled.
+                # An account without technical contacts has no recipient, so the notice counts as sent.
                 sent_at=None if contacts else now,
             )
         )

@@ -17,6 +17,7 @@ import datetime as dt
 import importlib
 import logging
 import secrets as _secrets
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,11 +26,14 @@ from sqlalchemy.orm import Session
 
 from docrelay import clock
 from docrelay.crypto import SecretBox
+from docrelay.delivery.breaker import design_breaker_view
 from docrelay.delivery.retry import RetryPolicy
 from docrelay.documents.events import EVENT_TYPES
 from docrelay.errors import ConflictError, NotFoundError, ValidationError
 from docrelay.storage.models import Delivery, Design, WorkflowAssignment
 from docrelay.storage.types import new_id
+from docrelay.webhooks.design_rules import validate_webhook_design
+from docrelay.webhooks.egress import IPNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ class WebhookAuth(BaseModel):
 
     type: Literal["none", "basic", "bearer"] = "none"
     use_account_credential: bool = False
+    credentials: Literal["design", "account"] | None = None
+    """Whose credential authenticates; ``account`` equals ``use_account_credential: true``."""
     username: str | None = None
     password: str | None = None
     token: str | None = None
@@ -62,11 +68,13 @@ class WebhookConfig(BaseModel):
 
     url: str = Field(min_length=1, max_length=2000)
     method: Literal["POST", "PUT", "PATCH", "GET"] = "POST"
-    content_type: str = "application/json"
+    content_type: Literal["application/json", "application/xml", "text/xml", "text/plain"] = (
+        "application/json"
+    )
     headers: dict[str, str] = Field(default_factory=dict)
     body_template: str = ""
     soap_action: str | None = None
-    timeout_seconds: float = Field(default=15, gt=0, le=120)
+    timeout_seconds: float = Field(default=15, gt=0, le=60)
     auth: WebhookAuth = Field(default_factory=WebhookAuth)
     response_checks: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -121,6 +129,7 @@ def design_view(design: Design, *, signing_secret: str | None = None) -> dict[st
         "retry_policy": design.retry_policy,
         "config": config,
         "has_secrets": design.secrets_encrypted is not None,
+        "breaker": design_breaker_view(design),
         "created_at": design.created_at.isoformat(),
         "updated_at": design.updated_at.isoformat(),
     }
@@ -145,7 +154,12 @@ def list_designs(session: Session, account_id: str) -> list[Design]:
 
 
 def create_design(
-    session: Session, box: SecretBox, account_id: str, data: DesignInput
+    session: Session,
+    box: SecretBox,
+    account_id: str,
+    data: DesignInput,
+    *,
+    allowed_networks: Sequence[IPNetwork] | None = None,
 ) -> tuple[Design, str | None]:
     """Create a design; return it with its new signing secret (web notifications), shown once."""
     _check_common(session, account_id, data, None)
@@ -166,7 +180,7 @@ def create_design(
     )
     signing_secret = None
     if data.kind == "webhook":
-        config, secret_values = _webhook_config(data, {})
+        config, secret_values = _webhook_config(session, account_id, data, {}, allowed_networks)
         signing_secret = _new_signing_secret()
         secret_values["signing_secret"] = signing_secret
         design.config = config
@@ -185,7 +199,13 @@ def create_design(
 
 
 def update_design(
-    session: Session, box: SecretBox, account_id: str, design_id: str, data: DesignInput
+    session: Session,
+    box: SecretBox,
+    account_id: str,
+    design_id: str,
+    data: DesignInput,
+    *,
+    allowed_networks: Sequence[IPNetwork] | None = None,
 ) -> Design:
     """Replace a design's settings; secrets not sent again are kept."""
     design = get_design(session, account_id, design_id)
@@ -196,12 +216,23 @@ def update_design(
     _check_common(session, account_id, data, design.id)
     if design.kind == "webhook":
         current = _read_secrets(box, design)
-        config, secret_values = _webhook_config(data, current)
+        config, secret_values = _webhook_config(
+            session, account_id, data, current, allowed_networks
+        )
+        credential_changed = _auth_part(config, secret_values) != _auth_part(
+            design.config or {}, current
+        )
         design.config = config
         design.secrets_encrypted = box.encrypt_json(secret_values, secrets_purpose(design.id))
+        if credential_changed:
+            from docrelay.webhooks.destination import design_credentials_changed
+
+            design_credentials_changed(session, design)
     else:
         design.config = _salesforce_config(data)
     design.name = data.name
+    if data.enabled and not design.enabled:
+        _reenabled(session, design)
     design.enabled = data.enabled
     design.allowed_events = data.allowed_events
     design.failure_contacts = data.failure_contacts
@@ -333,8 +364,33 @@ def _salesforce_config(data: DesignInput) -> dict[str, Any]:
     return {}
 
 
+def _reenabled(session: Session, design: Design) -> None:
+    """Clear why the design was disabled and close the alert that reported it."""
+    from docrelay.delivery.repository import close_alert
+    from docrelay.webhooks.destination import gone_alert_key
+
+    design.disabled_reason = None
+    close_alert(session, design.account_id, gone_alert_key(design.id), clock.now())
+
+
+def _auth_part(config: dict[str, Any], secret_values: dict[str, Any]) -> tuple[Any, ...]:
+    """Return what decides how a web notification authenticates, to detect credential changes."""
+    auth = config.get("auth") or {}
+    return (
+        auth.get("type"),
+        auth.get("use_account_credential"),
+        auth.get("username"),
+        secret_values.get("auth_password"),
+        secret_values.get("auth_token"),
+    )
+
+
 def _webhook_config(
-    data: DesignInput, current_secrets: dict[str, Any]
+    session: Session,
+    account_id: str,
+    data: DesignInput,
+    current_secrets: dict[str, Any],
+    allowed_networks: Sequence[IPNetwork] | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate a web notification config; return (stored config without secrets, secrets)."""
     try:
@@ -349,7 +405,11 @@ def _webhook_config(
                 ]
             ) from None
         raise
-    _validate_with_webhooks_module(config, data.allowed_events)
+    validate_webhook_design(
+        session, account_id, config.model_dump(), data.allowed_events, allowed_networks
+    )
+    if config.auth.credentials == "account":
+        config.auth.use_account_credential = True
 
     secret_values = dict(current_secrets)
     auth = config.auth
@@ -372,37 +432,6 @@ def _webhook_config(
         "username": auth.username,
     }
     return stored, secret_values
-
-
-def _validate_with_webhooks_module(config: WebhookConfig, allowed_events: list[str] | None) -> None:
-    try:
-        merge = importlib.import_module("docrelay.webhooks.merge")
-    except ModuleNotFoundError:
-        return
-    validate = getattr(merge, "validate_design_templates", None)
-    if validate is None:
-        return
-    try:
-        validate(config.content_type, config.body_template, config.headers, allowed_events, None)
-    except ValidationError as exc:
-        raise ValidationError(
-            errors=[(f"config.{field}", message) for field, message in exc.errors]
-        ) from None
-    checks_module = importlib.import_module("docrelay.webhooks.checks")
-    try:
-        checks = [
-            checks_module.ResponseCheck.model_validate(item) for item in config.response_checks
-        ]
-    except Exception as exc:
-        raise ValidationError.for_field(
-            "config.response_checks", str(exc).splitlines()[0]
-        ) from None
-    try:
-        checks_module.validate_checks(checks)
-    except ValidationError as exc:
-        raise ValidationError(
-            errors=[(f"config.{field}", message) for field, message in exc.errors]
-        ) from None
 
 
 def _read_secrets(box: SecretBox, design: Design) -> dict[str, Any]:

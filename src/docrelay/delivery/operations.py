@@ -71,7 +71,14 @@ def prune_if_due(runtime: Runtime, holder: str) -> int | None:
 
 def run_next_job(runtime: Runtime, holder: str, should_stop: Callable[[], bool]) -> str | None:
     """Claim and run the oldest queued bulk resend job; return its final state, None if none waited."""
-    job_id = resend_jobs.claim_next(runtime.database, holder)
+    try:
+        job_id = resend_jobs.claim_next(runtime.database, holder)
+    except Exception:
+        logger.exception(
+            "Claiming a bulk resend job failed; trying again shortly",
+            extra={"action": "job_claim_failed"},
+        )
+        return None
     if job_id is None:
         return None
     return resend_jobs.run_job(runtime.database, job_id, should_stop=should_stop)

@@ -10,7 +10,10 @@ have, and sending both would only risk the older status landing last.
 
 Deliveries that carry a file or a fact beyond the status (the completed PDF,
 a decline reason, signer feedback, step and page-visit events, expiry
-warnings) are never superseded: the receiver would lose that fact.
+warnings) are never superseded: the receiver would lose that fact. For web
+notifications only a newer status-only delivery supersedes, because a
+design's body template decides what a fact event carries and need not
+include the status.
 
 A retrying delivery keeps blocking the later ones of its pair, except that a
 superseding status update replaces it: when a status-only attempt fails
@@ -67,7 +70,11 @@ def supersede_earlier(session: Session, delivery: Delivery, now: dt.datetime) ->
     Any newer delivery supersedes them, whether or not it is status-only
     itself, because it carries the current status too. An in-flight delivery
     is left alone: its result decides (see :func:`superseded_on_retry`).
+    A web notification is the exception: only a newer status-only one
+    supersedes, because a design's body need not carry the status at all.
     """
+    if delivery.kind == "webhook" and not delivery.status_only:
+        return 0
     result = session.execute(
         update(deliveries)
         .where(
@@ -82,17 +89,24 @@ def supersede_earlier(session: Session, delivery: Delivery, now: dt.datetime) ->
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def newer_exists(session: Session, document_id: str, design_id: str, sequence: int) -> str | None:
-    """Return the id of a newer delivery of the pair, if there is one."""
+def newer_exists(
+    session: Session,
+    document_id: str,
+    design_id: str,
+    sequence: int,
+    *,
+    status_only: bool = False,
+) -> str | None:
+    """Return the id of a newer delivery of the pair (only status-only ones if asked), if any."""
+    conditions = [
+        deliveries.c.document_id == document_id,
+        deliveries.c.design_id == design_id,
+        deliveries.c.sequence > sequence,
+    ]
+    if status_only:
+        conditions.append(deliveries.c.status_only == true())
     found: str | None = session.scalar(
-        select(deliveries.c.id)
-        .where(
-            deliveries.c.document_id == document_id,
-            deliveries.c.design_id == design_id,
-            deliveries.c.sequence > sequence,
-        )
-        .order_by(deliveries.c.sequence.desc())
-        .limit(1)
+        select(deliveries.c.id).where(*conditions).order_by(deliveries.c.sequence.desc()).limit(1)
     )
     return found
 
@@ -105,6 +119,11 @@ def superseded_on_retry(session: Session, claimed: Any) -> bool:
     """
     if not claimed.status_only:
         return False
-    return (
-        newer_exists(session, claimed.document_id, claimed.design_id, claimed.sequence) is not None
+    newer = newer_exists(
+        session,
+        claimed.document_id,
+        claimed.design_id,
+        claimed.sequence,
+        status_only=claimed.kind == "webhook",
     )
+    return newer is not None

@@ -43,13 +43,13 @@ def enqueue_for_event(session: Session, document: Document, event: Event) -> lis
     """Insert one delivery per workflow assignment that matches ``event``.
 
     Nothing is enqueued while the account's tracking feature is off. A new
-    status-only delivery supersedes the waiting status-only deliveries of its
-    (document, design) pair, because the receiver only needs the latest
-    status. A delivery whose destination is paused for a rejected credential
+    delivery supersedes the waiting status-only deliveries of its
+    (document, design) pair, because it carries the current status and the
+    receiver only needs the latest one. A delivery whose destination is paused for a rejected credential
     starts paused, so it does not spend a login attempt on a known-bad
     credential.
     """
-    from docrelay.delivery import repository
+    from docrelay.delivery import ordering, repository
 
     account = session.get(Account, document.account_id)
     if account is None or not account.tracking_enabled:
@@ -76,7 +76,7 @@ def enqueue_for_event(session: Session, document: Document, event: Event) -> lis
             sequence=event.sequence,
             kind=design.kind,
             destination_key=key,
-            status_only=design.kind == "salesforce_status",
+            status_only=ordering.is_status_only(design.kind, event.type),
             state=(DeliveryState.PAUSED if paused else DeliveryState.PENDING).value,
             pause_reason=repository.PAUSE_CREDENTIAL if paused else None,
             attempts=0,
@@ -84,8 +84,9 @@ def enqueue_for_event(session: Session, document: Document, event: Event) -> lis
             created_at=now,
             updated_at=now,
         )
-        if delivery.status_only:
-            repository.supersede_earlier(session, delivery, now)
+        # Every new delivery carries the current status, so it replaces the waiting
+        # status-only ones of its pair (rule and reason: docrelay.delivery.ordering).
+        ordering.supersede_earlier(session, delivery, now)
         session.add(delivery)
         created.append(delivery)
     if created:

@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from docrelay.delivery import alert_mail, breaker, ordering
 from docrelay.delivery.alerts import (  # noqa: F401  (re-exported for callers of the engine's SQL)
     AlertSpec,
     close_alert,
@@ -68,10 +69,8 @@ designs = cast(Table, Design.__table__)
 accounts = cast(Table, Account.__table__)
 
 MAX_CLAIM_BATCH = 100
-BREAKER_THRESHOLD = 5
-"""Consecutive passing failures of a design after which its queued retries wait."""
-BREAKER_PROBE_SECONDS = 60.0
-"""While the breaker is open, the held retries are tried again this long after the last failure."""
+BREAKER_THRESHOLD = breaker.THRESHOLD
+BREAKER_PROBE_SECONDS = breaker.PROBE_SECONDS
 PAUSE_CREDENTIAL = "credential"
 PAUSE_TRACKING_OFF = "tracking_off"
 
@@ -177,6 +176,10 @@ def claim_due(
             if database.dialect == "postgresql":
                 chosen = chosen.with_for_update(skip_locked=True, of=deliveries)
             rows.extend(session.execute(_claim_statement(chosen, token, lease_until, now)).all())
+        if len(rows) < limit:
+            rows.extend(
+                _claim_probes(session, database, now, token, lease_until, limit - len(rows))
+            )
     rows = sorted(rows, key=lambda row: (row.available_at, row.id))
     return [
         ClaimedDelivery(
@@ -216,21 +219,21 @@ def _waiting(now: dt.datetime) -> Any:
     rows in claim order, however many finished rows the table keeps. Bound
     parameters would hide that match from SQLite's planner.
     """
+    # Deliveries of a destination whose breaker is open go out only as probes (_claim_probes).
+    breaker_open = (
+        select(literal(1))
+        .where(designs.c.id == deliveries.c.design_id, designs.c.breaker_state == "open")
+        .exists()
+    )
+    return _waiting_unbroken(now).where(~breaker_open)
+
+
+def _waiting_unbroken(now: dt.datetime) -> Any:
+    """Select due, unblocked waiting deliveries of accounts with tracking on, breakers aside."""
     tracking_on = (
         select(literal(1))
         .where(accounts.c.id == deliveries.c.account_id, accounts.c.tracking_enabled == true())
         .exists()
-    )
-    probe_before = now - dt.timedelta(seconds=BREAKER_PROBE_SECONDS)
-    held_by_breaker = and_(
-        deliveries.c.state == DeliveryState.RETRYING.value,
-        select(literal(1))
-        .where(
-            designs.c.id == deliveries.c.design_id,
-            designs.c.breaker_state == "open",
-            designs.c.breaker_since > probe_before,
-        )
-        .exists(),
     )
     return (
         select(deliveries.c.id)
@@ -239,10 +242,31 @@ def _waiting(now: dt.datetime) -> Any:
             deliveries.c.available_at <= now,
             tracking_on,
             ~_blocked_by_earlier(),
-            ~held_by_breaker,
         )
         .order_by(deliveries.c.available_at, deliveries.c.id)
     )
+
+
+def _claim_probes(
+    session: Session,
+    database: Database,
+    now: dt.datetime,
+    token: str,
+    lease_until: dt.datetime,
+    limit: int,
+) -> list[Any]:
+    """Claim at most one probe per destination whose breaker is open (see docrelay.delivery.breaker)."""
+    rows: list[Any] = []
+    for destination in breaker.open_destinations(session):
+        if len(rows) >= limit:
+            break
+        chosen = breaker.probe_candidate(session, _waiting_unbroken(now), destination, now)
+        if chosen is None:
+            continue
+        if database.dialect == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True, of=deliveries)
+        rows.extend(session.execute(_claim_statement(chosen, token, lease_until, now)).all())
+    return rows
 
 
 def _claim_statement(
@@ -321,7 +345,11 @@ def complete_many(
     )
     with database.transaction() as session:
         current = _current_claims(session, [items[index][0] for index in order])
-        accepted = [items[index] for index in order if items[index][0].id in current]
+        accepted = [
+            _superseded_if_replaced(session, *items[index])
+            for index in order
+            if items[index][0].id in current
+        ]
         if accepted:
             session.execute(
                 _COMPLETE_DELIVERY,
@@ -342,6 +370,21 @@ def complete_many(
             for claimed, completion, alert in accepted:
                 _after_completion(session, claimed, completion, alert, now, healthy)
     return [claimed.id in current for claimed, _, _ in items]
+
+
+def _superseded_if_replaced(
+    session: Session, claimed: ClaimedDelivery, completion: Completion, alert: AlertSpec | None
+) -> tuple[ClaimedDelivery, Completion, AlertSpec | None]:
+    """Mark a status-only delivery superseded instead of retrying when a newer one of its pair exists.
+
+    Rule and reason: docrelay.delivery.ordering. A retry would hold back the
+    newer delivery, which carries the current status, only to send an older one.
+    """
+    if completion.state is DeliveryState.RETRYING and ordering.superseded_on_retry(
+        session, claimed
+    ):
+        completion = dataclasses.replace(completion, state=DeliveryState.SUPERSEDED)
+    return claimed, completion, alert
 
 
 def _current_claims(session: Session, claimed: list[ClaimedDelivery]) -> set[str]:
@@ -440,17 +483,20 @@ def _after_completion(
     now: dt.datetime,
     healthy: set[str],
 ) -> None:
-    """Update the design's breaker and, for a rejected credential, park its other deliveries.
+    """Update the destination's breaker, queue alert emails and, for a rejected credential, park its other deliveries.
 
-    ``healthy`` collects the designs whose breaker this batch already reset.
+    ``healthy`` collects the destinations whose breaker this batch already reset.
     """
+    key = claimed.destination_key
     if completion.state is DeliveryState.DELIVERED:
-        if claimed.design_id not in healthy:
-            _breaker_success(session, claimed, now)
-            healthy.add(claimed.design_id)
+        if key not in healthy:
+            breaker.record_success(session, claimed.account_id, key, now)
+            healthy.add(key)
     elif completion.transient_failure:
-        _breaker_failure(session, claimed, now)
-        healthy.discard(claimed.design_id)
+        breaker.record_failure(session, claimed.account_id, key, now)
+        healthy.discard(key)
+    if completion.state in (DeliveryState.RETRYING, DeliveryState.FAILED):
+        _note_failure(session, claimed, completion, now)
     if completion.state is DeliveryState.PAUSED and completion.pause_reason == PAUSE_CREDENTIAL:
         # Lock the account row before the waiting rows, so concurrent pauses of one
         # account queue here instead of deadlocking on each other's rows.
@@ -466,79 +512,42 @@ def _after_completion(
             open_alert(session, alert, now)
 
 
-# --- circuit breaker ----------------------------------------------------------------------
+# --- circuit breaker and alert emails ------------------------------------------------------
 #
-# After BREAKER_THRESHOLD passing failures in a row, a design's breaker opens:
-# its queued retries wait, while first attempts of new events still go out. The
-# first success closes it and releases the retries. When no new events arrive,
-# the held retries are tried again BREAKER_PROBE_SECONDS after the last failure,
-# so they are not held forever.
+# The breaker is kept per destination in docrelay.delivery.breaker.
 #
 # NOTE: failures count per delivery, so one failed sObject Collections request
 # of five or more status updates opens the breaker at once.
 
 
 def breaker_alert_key(design_id: str) -> str:
-    return f"design:{design_id}:breaker"
+    """Return the breaker alert key of a web notification design (one destination per design)."""
+    return breaker.alert_key(f"design:{design_id}")
 
 
-def _breaker_success(session: Session, claimed: ClaimedDelivery, now: dt.datetime) -> None:
-    reopened = session.execute(
-        update(designs)
-        .where(designs.c.id == claimed.design_id, designs.c.breaker_state == "open")
-        .values(breaker_state="closed", breaker_since=None, consecutive_failures=0)
-    )
-    if _rowcount(reopened):
-        close_alert(session, claimed.account_id, breaker_alert_key(claimed.design_id), now)
-        logger.info(
-            "Circuit breaker of design %s closed after a success",
-            claimed.design_id,
-            extra={"action": "breaker_closed", "design_id": claimed.design_id},
-        )
-        return
-    session.execute(
-        update(designs)
-        .where(designs.c.id == claimed.design_id, designs.c.consecutive_failures != 0)
-        .values(consecutive_failures=0)
-    )
-
-
-def _breaker_failure(session: Session, claimed: ClaimedDelivery, now: dt.datetime) -> None:
-    row = session.execute(
-        update(designs)
-        .where(designs.c.id == claimed.design_id)
-        .values(consecutive_failures=designs.c.consecutive_failures + 1)
-        .returning(designs.c.consecutive_failures, designs.c.breaker_state, designs.c.name)
-    ).first()
-    if row is None:
-        return
-    if row.breaker_state == "open":
-        session.execute(
-            update(designs).where(designs.c.id == claimed.design_id).values(breaker_since=now)
-        )
-        return
-    if row.consecutive_failures < BREAKER_THRESHOLD:
-        return
-    session.execute(
-        update(designs)
-        .where(designs.c.id == claimed.design_id)
-        .values(breaker_state="open", breaker_since=now)
-    )
-    open_alert(
+def _note_failure(
+    session: Session, claimed: ClaimedDelivery, completion: Completion, now: dt.datetime
+) -> None:
+    alert_mail.note_failure(
         session,
-        AlertSpec(
-            account_id=claimed.account_id,
-            key=breaker_alert_key(claimed.design_id),
-            kind="breaker_open",
-            message=(
-                f"Design {row.name!r} failed {row.consecutive_failures} times in a row. Its queued retries wait "
-                "until a delivery succeeds; first attempts for new events are still sent."
-            ),
-            details={
-                "design_id": claimed.design_id,
-                "consecutive_failures": row.consecutive_failures,
-            },
-        ),
+        {
+            "id": claimed.id,
+            "design_id": claimed.design_id,
+            "document_id": claimed.document_id,
+            "event_type": claimed.event_type,
+            "sequence": claimed.sequence,
+            "destination_key": claimed.destination_key,
+            "attempt_number": claimed.attempt_number,
+        },
+        {
+            "state": completion.state.value,
+            "error_class": completion.error_class,
+            "error_message": completion.error_message,
+            "request_summary": completion.request_summary,
+            "next_attempt_at": completion.available_at
+            if completion.state is DeliveryState.RETRYING
+            else None,
+        },
         now,
     )
 
@@ -621,19 +630,8 @@ def is_destination_paused(session: Session, account_id: str, destination_key: st
 
 
 def supersede_earlier(session: Session, delivery: Delivery, now: dt.datetime) -> int:
-    """Mark the waiting status-only deliveries of ``delivery``'s pair that it replaces."""
-    result = session.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.document_id == delivery.document_id,
-            deliveries.c.design_id == delivery.design_id,
-            deliveries.c.sequence < delivery.sequence,
-            deliveries.c.status_only == true(),
-            deliveries.c.state.in_(_BLOCKING),
-        )
-        .values(state=DeliveryState.SUPERSEDED.value, pause_reason=None, updated_at=now)
-    )
-    return _rowcount(result)
+    """Mark the waiting status-only deliveries of ``delivery``'s pair that it replaces (see ordering)."""
+    return ordering.supersede_earlier(session, delivery, now)
 
 
 def resend(

@@ -3,9 +3,9 @@
 A resend resets a delivery in a final state (delivered, failed, superseded)
 or a paused one to pending, keeping its id, so receivers that deduplicate on
 the ``webhook-id`` see the same id again. The ordering rule holds for resends
-too: a status-only delivery whose (document, design) pair has a newer
+too. A status-only delivery whose (document, design) pair has a newer
 delivery is not resent, because the receiver would get an older status after
-a newer one; the newer delivery is the one to resend.
+a newer one. The newer delivery is the one to resend.
 
 The API and the ``docrelay deliveries`` command both go through this module.
 """
@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from docrelay.delivery import ordering, repository
@@ -35,7 +35,7 @@ def _default_states() -> list[ResendableState]:
 
 
 class ResendFilters(BaseModel):
-    """Which deliveries a bulk resend sends again; every given filter must match."""
+    """Filters that select the deliveries a bulk resend sends again (every given one must match)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -83,7 +83,7 @@ class BulkResendInput(ResendFilters):
         default=DEFAULT_RATE_PER_SECOND,
         gt=0,
         le=MAX_RATE_PER_SECOND,
-        description="Most deliveries released per second and destination.",
+        description="Maximum deliveries released per second and destination.",
     )
 
     def filters(self) -> ResendFilters:
@@ -101,6 +101,8 @@ def _newer_in_pair() -> Any:
         newer.document_id == Delivery.document_id,
         newer.design_id == Delivery.design_id,
         newer.sequence > Delivery.sequence,
+        # A web notification's body need not carry the status: only a newer status counts there.
+        or_(Delivery.kind != "webhook", newer.status_only),
     )
 
 
@@ -161,7 +163,11 @@ def resend_one(
     """Reset one delivery to pending (due at ``available_at``, default now); raise ConflictError if it cannot be."""
     if delivery.status_only:
         newer = ordering.newer_exists(
-            session, delivery.document_id, delivery.design_id, delivery.sequence
+            session,
+            delivery.document_id,
+            delivery.design_id,
+            delivery.sequence,
+            status_only=delivery.kind == "webhook",
         )
         if newer is not None:
             raise ConflictError(

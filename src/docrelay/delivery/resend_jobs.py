@@ -1,9 +1,9 @@
 """Bulk resend as a background job: queued by the API or the CLI, run by one worker.
 
 A job stores its filters, the number of deliveries they matched when it was
-queued (``total``) and how many it has handled (``done``), of which
-``resent`` went out again and ``skipped`` did not (a newer status exists, or
-the delivery changed state meanwhile). The worker's background loop claims
+queued (``total``) and how many it has handled (``done``). Of those,
+``resent`` went out again and ``skipped`` did not, because a newer status
+exists or the delivery changed state meanwhile. The worker's background loop claims
 queued jobs with a lease and runs them; a worker that dies leaves the lease
 to expire, and another worker picks the job up where its cursor stands.
 
@@ -12,6 +12,11 @@ released delivery is due one slot after the previous one of its destination,
 so a recovering endpoint receives a steady trickle instead of the whole
 backlog at once. The job runs at most :data:`HORIZON_SECONDS` ahead of the
 slots it hands out, so ``done`` tracks what is really due.
+
+Before releasing a Salesforce delivery the job checks the org's API budget
+(:mod:`docrelay.salesforce.budget`). Above the pause threshold it goes back
+to the queue with ``error`` saying why, and is tried again a few seconds
+later, so status deliveries keep the remaining calls.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from docrelay import clock
 from docrelay.delivery import resend
 from docrelay.errors import ConflictError, NotFoundError
 from docrelay.storage.db import Database
-from docrelay.storage.models import Delivery, Job
+from docrelay.storage.models import Account, Delivery, Job
 from docrelay.storage.types import new_id
 
 logger = logging.getLogger(__name__)
@@ -38,6 +43,11 @@ LEASE = dt.timedelta(seconds=60)
 CHUNK = 100
 HORIZON_SECONDS = 0.5
 FINISHED_STATES = ("succeeded", "failed", "cancelled")
+BUDGET_WAIT = "waiting: the Salesforce org's API usage is above its pause threshold"
+
+
+class _BudgetPaused(Exception):
+    """The org's API budget does not allow background work now; the job waits and tries again."""
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -122,24 +132,24 @@ def claim_next(database: Database, holder: str) -> str | None:
         )
         if job_id is None:
             return None
-        taken = session.execute(
+        claimed = session.execute(
             update(Job)
             .where(Job.id == job_id, claimable)
             .values(state="running", lease_until=now + LEASE, updated_at=now)
         )
-        return job_id if int(taken.rowcount) == 1 else None  # type: ignore[attr-defined]
+        return job_id if int(claimed.rowcount) == 1 else None  # type: ignore[attr-defined]
 
 
 def claim_job(database: Database, job_id: str) -> bool:
     """Take one queued job by id (the CLI runs the job it just created)."""
     now = clock.now()
     with database.transaction() as session:
-        taken = session.execute(
+        claimed = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == "queued")
             .values(state="running", lease_until=now + LEASE, updated_at=now)
         )
-        return int(taken.rowcount) == 1  # type: ignore[attr-defined]
+        return int(claimed.rowcount) == 1  # type: ignore[attr-defined]
 
 
 class _Pacer:
@@ -149,10 +159,12 @@ class _Pacer:
         self.interval = dt.timedelta(seconds=1.0 / rate_per_second)
         self.next_slot: dict[str, dt.datetime] = {}
 
-    def slot(self, destination_key: str, now: dt.datetime) -> dt.datetime:
-        slot = max(now, self.next_slot.get(destination_key, now))
+    def peek(self, destination_key: str, now: dt.datetime) -> dt.datetime:
+        """Return the next free slot of ``destination_key`` without taking it."""
+        return max(now, self.next_slot.get(destination_key, now))
+
+    def take(self, destination_key: str, slot: dt.datetime) -> None:
         self.next_slot[destination_key] = slot + self.interval
-        return slot
 
 
 def run_job(
@@ -183,8 +195,12 @@ def run_job(
                         on_progress(current.done, current.total)
             if handled == 0:
                 return _finish(database, job_id, "succeeded", None)
-        _requeue(database, job_id)
+        _requeue(database, job_id, None)
         return "queued"
+    except _BudgetPaused:
+        # Another worker (or this one) claims the queued job again within seconds and checks anew.
+        _requeue(database, job_id, BUDGET_WAIT)
+        return "waiting_for_budget"
     except Exception as exc:
         logger.exception(
             "Bulk resend job %s failed", job_id, extra={"action": "bulk_resend_failed"}
@@ -214,10 +230,12 @@ def _run_chunk(
     handled = 0
     for delivery_id, destination_key in batch:
         now = clock.now()
-        slot = pacer.slot(destination_key, now)
+        slot = pacer.peek(destination_key, now)
         ahead = (slot - now).total_seconds() - HORIZON_SECONDS
         if ahead > 0:
             sleep(ahead)
+        if destination_key.startswith("salesforce:") and not _budget_allows(database, account_id):
+            raise _BudgetPaused
         with database.transaction() as session:
             delivery = session.get(Delivery, delivery_id)
             resent = False
@@ -227,6 +245,9 @@ def _run_chunk(
                     resent = True
                 except ConflictError:
                     resent = False
+            if resent:
+                # Only a delivery that goes out again takes a slot of its destination.
+                pacer.take(destination_key, slot)
             progress["resent" if resent else "skipped"] = (
                 int(progress.get("resent" if resent else "skipped", 0)) + 1
             )
@@ -264,10 +285,19 @@ def _finish(database: Database, job_id: str, state: str, error: str | None) -> s
     return state
 
 
-def _requeue(database: Database, job_id: str) -> None:
+def _requeue(database: Database, job_id: str, reason: str | None) -> None:
     with database.transaction() as session:
         session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == "running")
-            .values(state="queued", lease_until=None, updated_at=clock.now())
+            .values(state="queued", error=reason, lease_until=None, updated_at=clock.now())
         )
+
+
+def _budget_allows(database: Database, account_id: str) -> bool:
+    """Tell whether the account's Salesforce API budget allows a bulk resend to spend calls now."""
+    from docrelay.salesforce.budget import budget_allows_background_work
+
+    with database.transaction() as session:
+        account = session.get(Account, account_id)
+        return account is None or budget_allows_background_work(session, account)

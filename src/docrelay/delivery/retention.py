@@ -1,8 +1,8 @@
 """Attempt retention: the attempt log is kept for a while, events and delivery outcomes forever.
 
-Each attempt row holds a request summary and a response excerpt; after
-``settings.attempt_retention_days`` (default 90) they have served their
-purpose. The delivery row keeps its final state, attempt count, last error
+Each attempt row contains a request summary and a response excerpt, which
+have served their purpose after ``settings.attempt_retention_days``
+(default 90). The delivery row keeps its final state, attempt count, last error
 and result, and the event stays in the document's hash-chained history, so
 pruning attempts loses no fact about what happened. Sent alert notices are
 pruned on the same schedule.

@@ -185,6 +185,7 @@ class Document(Base):
         Index("ix_documents_account_updated", "account_id", "updated_at", "id"),
         Index("ix_documents_crm", "account_id", "crm_record_id"),
         Index("ix_documents_expiry", "status", "expires_at"),
+        Index("ix_documents_expiry_check", "status", "expiry_check_at"),
     )
 
     id: Mapped[str] = _id_column()
@@ -203,6 +204,8 @@ class Document(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     current_step: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[dt.datetime | None]
+    expiry_check_at: Mapped[dt.datetime | None]
+    """When the expiry job next has work for this document: a pre-expiration warning or the expiry."""
     workflow: Mapped[list[Any]] = mapped_column(default=list)
     """The template's assignments as they were when the document was created."""
     storage_location: Mapped[str | None] = mapped_column(String(20))
@@ -363,6 +366,25 @@ class Alert(Base):
     closed_at: Mapped[dt.datetime | None]
 
 
+class AlertNotice(Base):
+    """A failure an alert email must report; unsent notices are the pending summary of their key."""
+
+    __tablename__ = "alert_notices"
+    __table_args__ = (Index("ix_alert_notices_pending", "sent_at", "key"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    """The throttle key: ``design:<id>`` for failure emails, ``alert:<id>`` for technical ones."""
+    kind: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
 class SalesforceFile(Base):
     """A file already stored in Salesforce for a document, so a resend does not upload it twice."""
 
@@ -440,6 +462,7 @@ class Blob(Base):
 __all__ = [
     "Account",
     "Alert",
+    "AlertNotice",
     "ApiKey",
     "Base",
     "Blob",

@@ -14,15 +14,19 @@ from docrelay.runtime import Runtime
 from docrelay.web.problems import install_problem_handlers
 from docrelay.web.routes import (
     deliveries,
+    design_actions,
     designs,
     documents,
     health,
+    jobs,
     observability,
+    salesforce_records,
     settings,
     signing,
     templates,
     workflow,
 )
+from docrelay.webhooks.openapi import install_event_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +66,19 @@ def create_app(runtime: Runtime, *, run_background: bool | None = None) -> FastA
     app.state.runtime = runtime
     app.state.runs_worker = run_background
     install_problem_handlers(app)
-    for module in (settings, templates, documents, designs, workflow, deliveries):
+    install_event_schemas(app)
+    for module in (
+        settings,
+        templates,
+        documents,
+        designs,
+        design_actions,
+        workflow,
+        deliveries,
+        jobs,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(salesforce_records.router, prefix=API_PREFIX)
     app.include_router(signing.router)
     app.include_router(health.router)
     app.include_router(observability.router)

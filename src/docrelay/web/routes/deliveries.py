@@ -7,10 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from docrelay import clock
-from docrelay.delivery import log, repository
+from docrelay.delivery import log, repository, resend
 from docrelay.documents.pagination import DEFAULT_LIMIT, check_limit
-from docrelay.errors import ConflictError
-from docrelay.runtime import DELIVERIES_CREATED
 from docrelay.web.deps import AccountDep, SessionDep
 
 router = APIRouter(tags=["deliveries"])
@@ -62,14 +60,9 @@ def get_delivery(session: SessionDep, account: AccountDep, delivery_id: str) -> 
 )
 def resend_delivery(session: SessionDep, account: AccountDep, delivery_id: str) -> dict[str, Any]:
     delivery = log.get_delivery(session, account.id, delivery_id)
-    resent = repository.resend(session, account.id, delivery.id, clock.now())
-    if resent is None:
-        raise ConflictError(
-            f"Delivery {delivery_id} is {delivery.state}; only delivered, failed, superseded or paused deliveries can be resent",
-            state=delivery.state,
-        )
+    # resend_one refuses an older status when a newer delivery of the pair exists (ordering rule).
+    resent = resend.resend_one(session, account.id, delivery, clock.now())
     session.flush()
-    session.info[DELIVERIES_CREATED] = True
     return log.delivery_view(resent)
 
 

@@ -35,7 +35,13 @@ def get_design(session: SessionDep, account: AccountDep, design_id: str) -> dict
 def create_design(
     runtime: RuntimeDep, session: SessionDep, account: AccountDep, body: designs.DesignInput
 ) -> dict[str, Any]:
-    design, secret = designs.create_design(session, runtime.secrets, account.id, body)
+    design, secret = designs.create_design(
+        session,
+        runtime.secrets,
+        account.id,
+        body,
+        allowed_networks=runtime.settings.allowed_networks,
+    )
     return designs.design_view(design, signing_secret=secret)
 
 
@@ -48,7 +54,14 @@ def update_design(
     body: designs.DesignInput,
 ) -> dict[str, Any]:
     return designs.design_view(
-        designs.update_design(session, runtime.secrets, account.id, design_id, body)
+        designs.update_design(
+            session,
+            runtime.secrets,
+            account.id,
+            design_id,
+            body,
+            allowed_networks=runtime.settings.allowed_networks,
+        )
     )
 
 

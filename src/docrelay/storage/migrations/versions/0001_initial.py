@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 20:00:23.952869
+Create Date: 2026-12-04 20:04:10.710360
 """
 
 from __future__ import annotations
@@ -80,6 +80,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index("ix_alerts_open", ["account_id", "key", "closed_at"], unique=False)
+
+    op.create_table(
+        "alert_notices",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("recipients", sa.JSON(), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("created_at", docrelay.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", docrelay.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_alert_notices_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_notices")),
+    )
+    with op.batch_alter_table("alert_notices", schema=None) as batch_op:
+        batch_op.create_index("ix_alert_notices_pending", ["sent_at", "key"], unique=False)
 
     op.create_table(
         "api_keys",
@@ -312,6 +338,9 @@ def upgrade() -> None:
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("current_step", sa.Integer(), nullable=False),
         sa.Column("expires_at", docrelay.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "expiry_check_at", docrelay.storage.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("workflow", sa.JSON(), nullable=False),
         sa.Column("storage_location", sa.String(length=20), nullable=True),
         sa.Column("storage_folder_id", sa.String(length=18), nullable=True),
@@ -348,6 +377,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_documents_crm", ["account_id", "crm_record_id"], unique=False)
         batch_op.create_index("ix_documents_expiry", ["status", "expires_at"], unique=False)
+        batch_op.create_index(
+            "ix_documents_expiry_check", ["status", "expiry_check_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_documents_template_id"), ["template_id"], unique=False)
 
     op.create_table(
@@ -598,6 +630,7 @@ def downgrade() -> None:
     op.drop_table("events")
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_documents_template_id"))
+        batch_op.drop_index("ix_documents_expiry_check")
         batch_op.drop_index("ix_documents_expiry")
         batch_op.drop_index("ix_documents_crm")
         batch_op.drop_index("ix_documents_account_updated")
@@ -634,6 +667,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_keys_account_id"))
 
     op.drop_table("api_keys")
+    with op.batch_alter_table("alert_notices", schema=None) as batch_op:
+        batch_op.drop_index("ix_alert_notices_pending")
+
+    op.drop_table("alert_notices")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_alerts_open")
 
