@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
+import os
+import urllib.parse
 from pathlib import Path
 from typing import Literal
 
@@ -117,6 +120,35 @@ class Settings(BaseSettings):
         description="Seconds between runs of the Salesforce reconciler, which re-pushes statuses Salesforce has not confirmed.",
     )
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"{value!r} is not a log level; use DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parsed = urllib.parse.urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://sign.example.com")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
+            raise ValueError(
+                f"scheme {scheme or '(none)'!r} is not supported; use sqlite:///PATH or "
+                "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+            )
+        return value
+
     @field_validator("allowed_destination_networks")
     @classmethod
     def _check_networks(cls, value: str) -> str:
@@ -156,6 +188,7 @@ def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's error into one that names the variable and the fix."""
     from pydantic import ValidationError as PydanticValidationError
 
+    _warn_unknown_variables()
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except PydanticValidationError as exc:
@@ -168,6 +201,25 @@ def load_settings(**overrides: object) -> Settings:
             + "; ".join(problems)
             + ". Fix the environment variable or .env entry and start again."
         ) from exc
+
+
+_NOT_SETTINGS = ("DOCRELAY_TEST_", "DOCRELAY_SALESFORCE_TEST_")
+
+
+def _warn_unknown_variables() -> None:
+    """Log ``DOCRELAY_*`` environment variables that match no setting, which are usually typos."""
+    known = {f"DOCRELAY_{name.upper()}" for name in Settings.model_fields}
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.startswith("DOCRELAY_") and name not in known and not name.startswith(_NOT_SETTINGS)
+    )
+    if unknown:
+        logging.getLogger(__name__).warning(
+            "Ignoring unknown environment variables %s; see docs/configuration.md for the settings",
+            ", ".join(unknown),
+            extra={"action": "unknown_settings"},
+        )
 
 
 @functools.cache

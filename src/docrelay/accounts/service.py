@@ -93,9 +93,14 @@ def create_account(
         )
     session.flush()
     logger.info(
-        "Created account %s",
-        account.id,
-        extra={"action": "account_created", "account_id": account.id},
+        "Created account %r with context id %s",
+        account.name,
+        account.context_id,
+        extra={
+            "action": "account_created",
+            "account_id": account.id,
+            "context_id": account.context_id,
+        },
     )
     return account
 

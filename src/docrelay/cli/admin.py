@@ -120,28 +120,47 @@ def serve_command(
         ),
     ] = False,
 ) -> None:
-    """Serve the API and signing pages; with SQLite, migrate the database first."""
+    """Serve the REST and signing API; with SQLite, migrate the database first."""
     import uvicorn
 
     from docrelay.storage import migrate
     from docrelay.web.app import create_app
 
     settings, runtime = _load()
+    bind_host = host or settings.host
+    bind_port = port if port is not None else settings.port
+    settings.base_url = effective_base_url(settings, bind_host, bind_port)
     if settings.is_sqlite:
         _upgrade(runtime)
     elif not migrate.is_current(runtime.database):
         runtime.close()
         raise _fail("The database schema is not up to date; run `docrelay db upgrade` first.", 1)
     app = create_app(runtime, run_background=settings.worker_enabled and not no_worker)
+    logger.info(
+        "Links in signing emails and API answers use %s (set DOCRELAY_BASE_URL to change it)",
+        settings.base_url,
+        extra={"action": "serve_base_url"},
+    )
     try:
-        uvicorn.run(
-            app,
-            host=host or settings.host,
-            port=port if port is not None else settings.port,
-            log_config=None,
-        )
+        uvicorn.run(app, host=bind_host, port=bind_port, log_config=None)
     finally:
         runtime.close()
+
+
+def effective_base_url(settings: Settings, host: str, port: int) -> str:
+    """Return DOCRELAY_BASE_URL when set, else the URL of the address ``serve`` listens on.
+
+    Signing and download links must point at this server when no public URL is configured.
+    """
+    if "base_url" in settings.model_fields_set:
+        return settings.base_url
+    return f"http://{_url_host(host)}:{port}"
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 db_app.command("upgrade")(upgrade_command)

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from docrelay.demo import DemoOptions, run_demo
-
 
 def demo(
     pdf: Annotated[
@@ -35,6 +33,9 @@ def demo(
     ] = 60.0,
 ) -> None:
     """Run DocRelay end to end against a local Salesforce emulator and verify the result in the org."""
+    # Imported here so that `docrelay --help` does not load the web app and the emulator.
+    from docrelay.demo import DemoOptions, run_demo
+
     raise typer.Exit(
         run_demo(
             DemoOptions(pdf=pdf, data_dir=data_dir, keep_running=keep_running, timeout=timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -44,7 +45,7 @@ def salesforce(
     """Run an emulated Salesforce org until Ctrl-C.
 
     Prints the base URL, then one JSON line with the org id and the seeded
-    credentials. Point DocRelay's Salesforce ``route_to`` setting at the URL.
+    credentials. Point ``DOCRELAY_SALESFORCE_ROUTE_URL`` at the URL.
     """
     from docrelay.emulators.salesforce import OrgSettings, SalesforceEmulator
 
@@ -123,12 +124,23 @@ def _fault_value(key: str, value: str) -> Any:
 
 
 def _write_private_key(pem: str, state: Path | None) -> Path:
-    """Write the JWT private key where a local client can read it (owner-only permissions)."""
+    """Write the JWT private key where a local client can read it (owner-only permissions).
+
+    Beside a state file the key lives as long as the state; otherwise it goes into a new
+    temporary file (unpredictable name, created exclusively) that is deleted at exit.
+    """
     if state is not None:
         path = state.with_name(state.name + ".jwt-key.pem")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     else:
-        path = Path(tempfile.gettempdir()) / f"docrelay-emulator-{os.getpid()}.jwt-key.pem"
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        descriptor, name = tempfile.mkstemp(prefix="docrelay-emulator-", suffix=".jwt-key.pem")
+        path = Path(name)
+        atexit.register(_remove_quietly, path)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(pem)
     return path
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

@@ -1,9 +1,12 @@
 """Database engine and sessions, for SQLite (embedded default) and PostgreSQL.
 
 SQLite runs in WAL mode with ``synchronous`` from settings (NORMAL by default:
-durable across process crashes, not across power loss). Write transactions use
-``BEGIN IMMEDIATE`` so two writers queue on the lock at the start instead of
-failing with "database is locked" halfway through.
+durable across process crashes, not across power loss). Write transactions
+(:meth:`Database.transaction`) start with ``BEGIN IMMEDIATE`` so two writers
+queue on the lock at the start instead of failing with "database is locked"
+halfway through. Read-only sessions (:meth:`Database.session`, which never
+commit) start with a plain ``BEGIN``, so readers do not queue behind writers:
+in WAL mode they read a snapshot while a write is in progress.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from docrelay.config import Settings
 
 logger = logging.getLogger(__name__)
 
+READ_ONLY_OPTION = "docrelay_read_only"
+
 
 class Database:
     """An engine plus a session factory; one per process (or per test)."""
@@ -29,6 +34,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _create_engine(url, sqlite_synchronous=sqlite_synchronous, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -41,7 +49,8 @@ class Database:
         return self.engine.dialect.name
 
     def session(self) -> Session:
-        return self._sessions()
+        """Return a session for reading; it must not be committed (writes go through :meth:`transaction`)."""
+        return self._read_sessions()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -82,4 +91,5 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

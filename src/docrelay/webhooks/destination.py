@@ -46,7 +46,8 @@ from docrelay.webhooks.sender import make_client_session
 
 logger = logging.getLogger(__name__)
 
-LIMIT_PER_HOST = 4
+LIMIT_PER_HOST = 16
+"""Connections one worker keeps open to one receiver host."""
 DB_THREADS = 2
 
 

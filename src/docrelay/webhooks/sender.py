@@ -80,7 +80,11 @@ class VettedConnector(aiohttp.TCPConnector):
 
     def __init__(self, *, resolver: VettedResolver, limit_per_host: int = 4) -> None:
         # Without the DNS cache every request resolves and vets at send time.
-        super().__init__(resolver=resolver, use_dns_cache=False, limit_per_host=limit_per_host)
+        # limit=0 lifts aiohttp's default cap of 100 connections in total: the worker's
+        # concurrency setting bounds deliveries in flight, and limit_per_host protects receivers.
+        super().__init__(
+            resolver=resolver, use_dns_cache=False, limit=0, limit_per_host=limit_per_host
+        )
         self.vetted_resolver = resolver
 
     # NOTE: this overrides a private aiohttp method, checked against aiohttp 3.14.5.
