@@ -96,10 +96,10 @@ class Settings(BaseSettings):
         default=90, ge=1, description="Days delivery attempt rows are kept."
     )
     max_template_bytes: int = Field(
-        default=25 * 1024 * 1024, gt=0, description="Largest template PDF accepted, in bytes."
+        default=25 * 1024 * 1024, gt=0, description="Maximum template PDF size, in bytes."
     )
     max_template_pages: int = Field(
-        default=500, gt=0, description="Most pages a template PDF may have."
+        default=500, gt=0, description="Maximum number of pages in a template PDF."
     )
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         default="NORMAL",

@@ -14,35 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EVENT_TYPES: tuple[str, ...] = (
-    "document.created",
-    "document.started",
-    "step.started",
-    "step.completed",
-    "landing_page.visited",
-    "document.completed",
-    "document.pre_expiration_warning",
-    "document.expired",
-    "document.cancelled",
-    "document.declined",
-    "signer.feedback_submitted",
-    "signer.authentication_failed",
-)
-
-EVENT_LABELS: dict[str, str] = {
-    "document.created": "Document Created",
-    "document.started": "Document Started",
-    "step.started": "Before Step Started",
-    "step.completed": "After Step Completed",
-    "landing_page.visited": "Landing Page Visited",
-    "document.completed": "Document Completed",
-    "document.pre_expiration_warning": "Document Pre-Expiration Warning",
-    "document.expired": "Document Expired",
-    "document.cancelled": "Document Cancelled",
-    "document.declined": "Document Declined",
-    "signer.feedback_submitted": "Signer Feedback Submitted",
-    "signer.authentication_failed": "Signer Authentication Failed",
-}
+# The machine names and labels live with the event recorder, the one place events are written.
+from docrelay.documents.events import EVENT_LABELS as EVENT_LABELS
+from docrelay.documents.events import EVENT_TYPES as EVENT_TYPES
 
 FILE_EVENTS: frozenset[str] = frozenset({"document.completed"})
 """Events after which the sealed PDF exists, so file-carrying designs may attach to them."""
