@@ -22,8 +22,8 @@ from docrelay.delivery.outcome import AttemptOutcome, OutcomeKind, excerpt
 from docrelay.delivery.repository import DeliveryJob
 from docrelay.salesforce import repository
 from docrelay.salesforce.client import SalesforceConnection
-from docrelay.salesforce.errors import SalesforceApiError, classify_code
-from docrelay.salesforce.writer import STALE_MARKER, RecordMapping, Trace, call_api
+from docrelay.salesforce.errors import classify_code
+from docrelay.salesforce.writer import STALE_MARKER, RecordMapping, Trace, upsert_collection
 
 if TYPE_CHECKING:
     from docrelay.salesforce.destination import SalesforceDestination
@@ -169,23 +169,7 @@ def _upsert_records(
         }
         for job in writers
     ]
-    path = f"composite/sobjects/{mapping.object}/{mapping.external_id_field}"
-    body = call_api(
-        connection,
-        trace,
-        "PATCH",
-        path,
-        note=f" ({len(records)} records)",
-        json={"allOrNone": False, "records": records},
-    )
-    if not isinstance(body, list) or len(body) != len(records):
-        raise SalesforceApiError(
-            200,
-            "UNKNOWN_EXCEPTION",
-            "sObject Collections returned an unexpected body",
-            json.dumps(body)[:2048],
-        )
-    return [entry if isinstance(entry, dict) else {} for entry in body]
+    return upsert_collection(connection, trace, mapping, records)
 
 
 def _outcome_for(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import logging
 import threading
 import zlib
@@ -30,8 +29,13 @@ from docrelay.salesforce import repository
 from docrelay.salesforce.budget import org_key
 from docrelay.salesforce.client import SHARED_CACHE, ConnectionCache, SalesforceConnection
 from docrelay.salesforce.credential import load_credential
-from docrelay.salesforce.errors import SalesforceApiError
-from docrelay.salesforce.writer import NAME_MAX, RecordMapping, Trace, call_api, salesforce_datetime
+from docrelay.salesforce.writer import (
+    NAME_MAX,
+    RecordMapping,
+    Trace,
+    salesforce_datetime,
+    upsert_collection,
+)
 from docrelay.storage.models import Account, Document, Template
 
 logger = logging.getLogger(__name__)
@@ -219,23 +223,7 @@ def _upsert(
         }
         for item in writers
     ]
-    path = f"composite/sobjects/{mapping.object}/{mapping.external_id_field}"
-    body = call_api(
-        connection,
-        Trace(),
-        "PATCH",
-        path,
-        note=f" ({len(records)} records)",
-        json={"allOrNone": False, "records": records},
-    )
-    if not isinstance(body, list) or len(body) != len(records):
-        raise SalesforceApiError(
-            200,
-            "UNKNOWN_EXCEPTION",
-            "sObject Collections returned an unexpected body",
-            json.dumps(body)[:2048],
-        )
-    return [entry if isinstance(entry, dict) else {} for entry in body]
+    return upsert_collection(connection, Trace(), mapping, records)
 
 
 def _result(document: LinkedDocument, entry: dict[str, Any] | None) -> PushResult:

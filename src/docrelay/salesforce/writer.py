@@ -268,3 +268,33 @@ def _store_content_version(
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def upsert_collection(
+    connection: SalesforceConnection,
+    trace: Trace,
+    mapping: RecordMapping,
+    records: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Upsert up to 200 records by external id in one sObject Collections call.
+
+    Returns one result per record, in order; ``allOrNone`` is off, so a record that
+    Salesforce rejects fails alone.
+    """
+    path = f"composite/sobjects/{mapping.object}/{mapping.external_id_field}"
+    body = call_api(
+        connection,
+        trace,
+        "PATCH",
+        path,
+        note=f" ({len(records)} records)",
+        json={"allOrNone": False, "records": records},
+    )
+    if not isinstance(body, list) or len(body) != len(records):
+        raise SalesforceApiError(
+            200,
+            "UNKNOWN_EXCEPTION",
+            "sObject Collections returned an unexpected body",
+            json.dumps(body)[:2048],
+        )
+    return [entry if isinstance(entry, dict) else {} for entry in body]
