@@ -2,9 +2,10 @@
 
 The receiver delays every response by 2 s, so deliveries pile up in flight. The worker
 runs in its own process (``benchmarks.worker_process``, SQLite) with a concurrency of
-500 and a web notification pool of 500 connections per host (DocRelay's default is
-4, which would cap deliveries in flight at 4), and samples its own RSS every 50 ms. The receiver reports how many requests it
-held at once, which shows whether 500 were really in flight. Each pair compares the
+500 and a web notification pool of 500 connections per host. DocRelay's default of 16
+per host would cap deliveries in flight to one receiver at 16. The worker samples its
+own RSS every 50 ms. The receiver reports the most requests it kept open at once,
+which shows whether 500 were really in flight. Each pair compares the
 loaded worker (A) with the same worker idle (B); the ratio is peak RSS loaded / idle.
 """
 

@@ -137,7 +137,7 @@ def serve_command(
         raise _fail("The database schema is not up to date; run `docrelay db upgrade` first.", 1)
     app = create_app(runtime, run_background=settings.worker_enabled and not no_worker)
     logger.info(
-        "Links in signing emails and API answers use %s (set DOCRELAY_BASE_URL to change it)",
+        "Signing and download links use %s (set DOCRELAY_BASE_URL to change it)",
         settings.base_url,
         extra={"action": "serve_base_url"},
     )

@@ -46,7 +46,7 @@ class AttemptOutcome:
     retry_not_before: dt.datetime | None = None
     """Earliest retry time the destination asked for (Retry-After, API usage window)."""
     disable_design: bool = False
-    """The destination told us it is gone for good (HTTP 410)."""
+    """The destination responded that it is gone for good (HTTP 410)."""
     result: dict[str, object] | None = None
     """Destination-specific facts to keep, e.g. Salesforce record ids."""
 

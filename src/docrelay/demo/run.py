@@ -86,7 +86,7 @@ class DocRelayClient:
         codes = (expected,) if isinstance(expected, int) else expected
         if response.status_code not in codes:
             raise DemoFailure(
-                f"{method} {path} answered {response.status_code}: {response.text[:500]}"
+                f"{method} {path} returned HTTP {response.status_code}: {response.text[:500]}"
             )
         if response.status_code == 204 or not response.content:
             return None
@@ -419,7 +419,7 @@ def _sign(base_url: str, link: str) -> None:
     page = http.get(f"{base_url}/sign/{token}", timeout=60)
     if page.status_code != 200:
         raise DemoFailure(
-            f"opening the signing link answered {page.status_code}: {page.text[:300]}"
+            f"opening the signing link returned HTTP {page.status_code}: {page.text[:300]}"
         )
     info = page.json()
     name = info.get("signatory", {}).get("name", "Signer")
@@ -427,7 +427,9 @@ def _sign(base_url: str, link: str) -> None:
         f"{base_url}/sign/{token}/sign", json={"signature": {"typed_name": name}}, timeout=120
     )
     if signed.status_code != 200:
-        raise DemoFailure(f"signing as {name} answered {signed.status_code}: {signed.text[:300]}")
+        raise DemoFailure(
+            f"signing as {name} returned HTTP {signed.status_code}: {signed.text[:300]}"
+        )
 
 
 def _verify_file(

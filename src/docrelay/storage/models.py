@@ -434,7 +434,7 @@ class Job(Base):
 
 
 class PeriodicLease(Base):
-    """Which worker runs a periodic job right now (expiry, reconciler, prune)."""
+    """The lease of a periodic job (expiry, reconciler, prune): its current holder and expiry."""
 
     __tablename__ = "periodic_leases"
 
